@@ -5,9 +5,13 @@ import type { EvaluatorSpec, GatewaySpec, ProposerSpec } from '../contract/spec.
 import type { FrontierEntry } from '../workflows/frontier.js';
 
 export interface ArchiveRef {
-  /** Archive root folder (holds `<search-id>/`). */
+  /** Archive root folder (holds `<search-id>/`); on the nats backend, where the client keeps its copy. */
   root: string;
   searchId: string;
+  /** Absent in histories recorded before the nats backend: `local`. */
+  backend?: 'local' | 'nats';
+  /** The object store bucket (nats backend). */
+  bucket?: string;
 }
 
 export interface CandidateWork {
@@ -24,6 +28,13 @@ export interface ProposeInput extends CandidateWork {
   costAllowanceUsd?: number;
   /** Which evaluator reads the task suite (how to find its instructions); default `process`. */
   evaluatorKind?: EvaluatorSpec['kind'];
+  /**
+   * How many candidates the search had recorded when it scheduled this proposal: the proposer
+   * starts only once its archive copy holds at least these (nats backend).
+   */
+  knownCandidates?: number;
+  /** Bound on that wait, seconds (default 120). */
+  archiveWaitSec?: number;
 }
 
 /**
@@ -39,6 +50,8 @@ export interface EvaluateInput extends CandidateWork {
   lineage: number;
   /** What this step may spend on model calls (from the search's cost budget). */
   costAllowanceUsd?: number;
+  /** Bound on waiting for the candidate's harness to reach this worker's archive copy, seconds (default 120). */
+  archiveWaitSec?: number;
 }
 
 export interface RecordInput {

@@ -9,6 +9,7 @@ import { statusCommand } from './commands/status.js';
 import { controlCommand } from './commands/control.js';
 import { evalCommand } from './commands/eval.js';
 import { workerCommand } from './commands/worker.js';
+import { archivePullCommand } from './commands/archive-pull.js';
 import { upCommand } from './commands/up.js';
 import { replayCommand } from './commands/replay.js';
 import { resumeCommand } from './commands/resume.js';
@@ -51,20 +52,31 @@ function context(): CommandContext {
   );
 }
 
-program
+
+/** Where the NATS archive is (see README "Archive over NATS"). */
+function natsOptions(cmd: Command, withMirror = false): Command {
+  cmd
+    .option('--nats-url <url>', 'NATS server(s) of the archive, comma-separated (env NATS_URL; creds/TLS: NATS_CREDS, NATS_TLS_*)')
+    .option('--bucket <name>', 'object store bucket of the archive (env METASWARM_ARCHIVE_BUCKET; default metaswarm-archive)');
+  if (withMirror) cmd.option('--mirror <dir>', "this process's archive mirror (env METASWARM_MIRROR_DIR; default a free <state>/mirrors/<n>)");
+  return cmd;
+}
+
+natsOptions(program
   .command('demo')
   .description('search the bundled offline example end to end on an embedded stack and print a summary')
   .option('--json', 'print one JSON object instead of the progress view and table')
+  .option('--archive <backend>', "`nats`: keep the archive in NATS JetStream (an embedded nats-server when NATS_URL is unset)"), true)
   .action((opts) => demoCommand(context(), opts));
 
-program
+natsOptions(program
   .command('search')
   .description('start a search from a spec (YAML or JSON) and print its id')
   .argument('<spec>', 'spec file')
   .option('--follow', 'show progress until the search ends')
   .option('--json', 'JSON output')
   .option('--id <search-id>', 'search id (default: <name>-<time>-<random>)')
-  .option('--archive <dir>', 'archive folder (overrides the spec)')
+  .option('--archive <dir|nats>', 'archive folder (overrides the spec), or `nats` for the NATS JetStream backend'), true)
   .action((spec, opts) => searchCommand(context(), spec, opts));
 
 program
@@ -108,13 +120,14 @@ program
   .option('--expose-solution', "docker suites: copy each task's solution/ in (for the oracle harness)")
   .action((dir, opts) => evalCommand(context(), dir, opts));
 
-program
+natsOptions(program
   .command('worker')
   .description('run workers that join the searches on the configured Temporal (or the running `up` stack)')
   .addOption(new Option('--role <role>', 'which work to take').choices(['workflow', 'proposer', 'evaluator', 'all']).default('all'))
   .option('--proposer-concurrency <n>', 'proposals at once in this process', positiveInt('--proposer-concurrency'))
   .option('--evaluator-concurrency <n>', 'evaluations at once in this process', positiveInt('--evaluator-concurrency'))
   .option('--identity <name>', 'worker identity shown in the Temporal UI')
+  .option('--archive <backend>', '`nats`: also take searches whose archive is in NATS, keeping a mirror (env METASWARM_ARCHIVE)'), true)
   .action((opts) => workerCommand(context(), opts));
 
 program
@@ -145,13 +158,23 @@ program
   .option('--json', 'JSON output')
   .action((target, opts) => replayCommand(context(), target, opts));
 
-program
+natsOptions(program
   .command('up')
   .description('run the embedded stack (Temporal dev server + UI, all workers) in the foreground until Ctrl-C')
   .option('--port <port>', 'Temporal frontend port (default: a free one)', positiveInt('--port'))
   .option('--ui-port <port>', 'Temporal UI port (default: a free one)', positiveInt('--ui-port'))
   .option('--ip <ip>', 'address to bind', '127.0.0.1')
+  .option('--archive <backend>', '`nats`: workers keep the archive in NATS (an embedded nats-server when NATS_URL is unset)'), true)
   .action((opts) => upCommand(context(), opts));
+
+const archiveCmd = program.command('archive').description('the NATS archive of searches');
+natsOptions(archiveCmd
+  .command('pull')
+  .description("copy a search's whole archive from NATS into a folder (incremental: again, only what changed)")
+  .argument('<search-id>')
+  .argument('<dir>', 'local archive root: the search lands in <dir>/<search-id>/')
+  .option('--json', 'JSON report'))
+  .action((id, dir, opts) => archivePullCommand(context(), id, dir, opts));
 
 try {
   await program.parseAsync(process.argv);

@@ -21,6 +21,8 @@ import { createWorkers, ROLES, runWorkers, type Role } from '../workers/create-w
 import { taskQueues } from '../workers/task-queues.js';
 import type { TaskQueues } from '../workflows/search-types.js';
 import { installTemporalRuntime } from './temporal-runtime.js';
+import { openProcessNatsArchive, type ProcessNatsArchive } from './nats-archive.js';
+import type { NatsCliOptions } from '../stack/nats-config.js';
 
 export type SessionMode = 'configured' | 'live-stack' | 'embedded';
 
@@ -32,6 +34,8 @@ export interface Session {
   namespace: string;
   uiAddress?: string;
   queues: TaskQueues;
+  /** The in-process workers' NATS archive (archive backend `nats`). */
+  nats?: ProcessNatsArchive;
 }
 
 export interface SessionRequest {
@@ -40,6 +44,8 @@ export interface SessionRequest {
   /** `always`: run in-process workers whatever the mode; `if-embedded`: only with the embedded stack. */
   workers: 'always' | 'if-embedded' | 'never';
   workerRoles?: readonly Role[];
+  /** In-process workers keep the archive in NATS (an embedded nats-server when none is configured). */
+  natsArchive?: NatsCliOptions | false;
   /** Dev server options for the embedded stack. */
   embedded?: { uiPort?: number | false; port?: number; ip?: string };
   log: Logger;
@@ -102,18 +108,25 @@ async function openSession(req: SessionRequest, cleanups: Array<() => Promise<vo
   const client = new Client({ connection, namespace: target.namespace });
 
   const wantWorkers = req.workers === 'always' || (req.workers === 'if-embedded' && mode === 'embedded');
+  let nats: ProcessNatsArchive | undefined;
   if (wantWorkers) {
     const native: NativeConnection = await connectNative(target);
     cleanups.push(() => native.close());
+    if (req.natsArchive) {
+      nats = await openProcessNatsArchive({ cli: req.natsArchive, allowEmbedded: true, log: req.log });
+      const opened = nats;
+      cleanups.push(() => opened.close());
+    }
     const workers = await createWorkers({
       connection: native,
       namespace: target.namespace,
       roles: req.workerRoles ?? ROLES,
       queues,
+      ...(nats ? { natsArchive: nats.archive } : {}),
     });
     const running = runWorkers(workers);
     // Registered after the connection's close, so it runs before it (cleanups run in reverse).
     cleanups.push(() => running.shutdown());
   }
-  return { mode, client, connection, address: target.address, namespace: target.namespace, uiAddress, queues };
+  return { mode, client, connection, address: target.address, namespace: target.namespace, uiAddress, queues, ...(nats ? { nats } : {}) };
 }

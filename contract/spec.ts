@@ -197,9 +197,22 @@ export const gatewaySchema = z
 
 export const archiveSchema = z
   .object({
-    backend: z.enum(['local']).default('local'),
-    /** Folder holding `<search-id>/…`; relative paths are resolved against the spec file. */
+    /**
+     * `local`: one folder every worker reads and writes (one machine, or a shared mount).
+     * `nats`: the JetStream object store holds the archive; every worker keeps a mirror of it
+     * (workers bring the connection: NATS_URL, see README "Archive over NATS").
+     */
+    backend: z.enum(['local', 'nats']).default('local'),
+    /**
+     * Folder holding `<search-id>/…`; relative paths are resolved against the spec file. On the
+     * nats backend: where this machine's commands keep their copy (status, resume, pull).
+     */
     path: z.string().default('.metaswarm/archive'),
+    /** Object store bucket (nats backend); default the workers' METASWARM_ARCHIVE_BUCKET or `metaswarm-archive`. */
+    bucket: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, dashes and underscores (a JetStream bucket name)')
+      .optional(),
   })
   .strict();
 

@@ -11,6 +11,8 @@ export const StackInfoSchema = z.object({
   address: z.string().min(1),
   namespace: z.string().min(1),
   uiAddress: z.string().optional(),
+  /** The NATS of the archive when `up --archive nats` started one (workers joining use it). */
+  natsUrl: z.string().optional(),
   pid: z.number().int().positive(),
   /** ISO 8601. */
   startedAt: z.string(),

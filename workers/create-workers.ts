@@ -2,9 +2,11 @@
 // (a cluster) or all of them (one machine, the embedded stack).
 import { createRequire } from 'node:module';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { archiveActivities } from '../activities/archive-activities.js';
-import { evaluatorActivities } from '../activities/evaluator-activities.js';
-import { proposerActivities } from '../activities/proposer-activities.js';
+import { archiveAccess } from '../activities/archive-access.js';
+import { archiveActivities, createArchiveActivities } from '../activities/archive-activities.js';
+import { createEvaluatorActivities, evaluatorActivities } from '../activities/evaluator-activities.js';
+import { createProposerActivities, proposerActivities } from '../activities/proposer-activities.js';
+import type { NatsArchive } from '../shared-fs/nats/index.js';
 import type { TaskQueues } from '../workflows/search-types.js';
 
 export const ROLES = ['workflow', 'proposer', 'evaluator'] as const;
@@ -20,6 +22,11 @@ export interface WorkerOptions {
   evaluatorConcurrency?: number;
   /** Stable identity shown in the Temporal UI (defaults to the SDK's pid@host). */
   identity?: string;
+  /**
+   * This process's NATS archive (its connection and mirror): needed to work on searches whose
+   * archive backend is `nats`. Owned by the caller (closed after the workers drain).
+   */
+  natsArchive?: NatsArchive;
   /** Replaces activity implementations by name (tests use it to inject failures around the real ones). */
   activityOverrides?: Partial<typeof archiveActivities & typeof proposerActivities & typeof evaluatorActivities>;
 }
@@ -47,6 +54,12 @@ const quietBundlerLogger = {
 };
 
 export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
+  const access = archiveAccess(opts.natsArchive ? { nats: opts.natsArchive } : {});
+  const activities = {
+    archive: createArchiveActivities(access),
+    proposer: createProposerActivities(access),
+    evaluator: createEvaluatorActivities(access),
+  };
   const common = {
     connection: opts.connection,
     namespace: opts.namespace,
@@ -62,7 +75,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
         ...common,
         taskQueue: opts.queues.workflows,
         workflowBundle: await workflowBundle(),
-        activities: { ...archiveActivities, ...pick(opts.activityOverrides, archiveActivities) },
+        activities: { ...activities.archive, ...pick(opts.activityOverrides, archiveActivities) },
       }),
     );
   }
@@ -71,7 +84,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
       await Worker.create({
         ...common,
         taskQueue: opts.queues.proposers,
-        activities: { ...proposerActivities, ...pick(opts.activityOverrides, proposerActivities) },
+        activities: { ...activities.proposer, ...pick(opts.activityOverrides, proposerActivities) },
         maxConcurrentActivityTaskExecutions: opts.proposerConcurrency ?? 2,
       }),
     );
@@ -81,7 +94,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
       await Worker.create({
         ...common,
         taskQueue: opts.queues.evaluators,
-        activities: { ...evaluatorActivities, ...pick(opts.activityOverrides, evaluatorActivities) },
+        activities: { ...activities.evaluator, ...pick(opts.activityOverrides, evaluatorActivities) },
         maxConcurrentActivityTaskExecutions: opts.evaluatorConcurrency ?? 2,
       }),
     );

@@ -43,6 +43,8 @@ export interface CandidateInput {
   /** Upper bound for one full evaluation (instances × timeout ÷ concurrency, plus slack). */
   evaluateTimeoutSec: number;
   queues: TaskQueues;
+  /** Candidates the search had recorded when it started this one (the proposer waits for them: nats backend). */
+  knownCandidates?: number;
 }
 
 const RETRY = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3 };
@@ -126,6 +128,7 @@ export async function candidateWorkflow(input: CandidateInput): Promise<Candidat
           proposer: input.proposer,
           specDir: input.specDir,
           evaluatorKind: input.evaluator.kind,
+          ...(input.knownCandidates !== undefined ? { knownCandidates: input.knownCandidates } : {}),
           ...allowanceLeft(),
         }),
       );

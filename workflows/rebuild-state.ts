@@ -84,5 +84,6 @@ export function rebuildState(spec: SearchSpec, lines: readonly SummaryLine[], no
     ...(best ? { best } : {}),
     frontier,
     run: 0,
+    recorded: all.length,
   };
 }

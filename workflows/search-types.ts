@@ -57,6 +57,11 @@ export interface SearchState {
   frontier: FrontierEntry[];
   /** How many runs this search has had (1 + continue-as-new count). */
   run: number;
+  /**
+   * Lines known to be in summary.jsonl (records that succeeded): a proposer waits until its
+   * archive copy holds that many. Absent in state carried from before the nats backend.
+   */
+  recorded?: number;
 }
 
 export type SearchPhase = 'running' | 'paused' | 'stopping' | 'completed' | 'stopped';

@@ -40,7 +40,10 @@ const MIN_ALLOWANCE_SHARE = 0.005;
 
 export async function searchWorkflow(input: SearchInput): Promise<SearchStatus> {
   const { spec, searchId, queues } = input;
-  const archiveRef: ArchiveRef = { root: spec.archive.path, searchId };
+  const archiveRef: ArchiveRef =
+    spec.archive.backend === 'nats'
+      ? { root: spec.archive.path, searchId, backend: 'nats', ...(spec.archive.bucket ? { bucket: spec.archive.bucket } : {}) }
+      : { root: spec.archive.path, searchId };
   const archive = proxyActivities<ArchiveActivities>({
     taskQueue: queues.workflows,
     startToCloseTimeout: '2m',
@@ -155,6 +158,9 @@ export async function searchWorkflow(input: SearchInput): Promise<SearchStatus> 
     const frontier = state.frontier;
     recordChain = recordChain
       .then(() => archive.recordOutcome({ archive: archiveRef, line, frontier, ...(replace ? { replace } : {}) }))
+      .then(() => {
+        if (!replace) state.recorded = (state.recorded ?? 0) + 1;
+      })
       .catch((err) => log.warn('could not record a candidate in summary.jsonl', { id: outcome.id, err: String(err) }));
   };
 
@@ -259,6 +265,7 @@ export async function searchWorkflow(input: SearchInput): Promise<SearchStatus> 
       evaluateTimeoutSec: EVALUATE_TIMEOUT_SEC,
       heartbeatTimeoutSec: spec.heartbeatTimeoutSec ?? 60,
       queues,
+      ...(spec.archive.backend === 'nats' ? { knownCandidates: state.recorded ?? 0 } : {}),
     };
     running.set(c.candidateId, c.kind === 'seed' ? null : c.lineage);
     try {

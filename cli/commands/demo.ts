@@ -9,14 +9,22 @@ import { followSearch } from '../progress-view.js';
 import { renderSummary, searchJson } from '../summary-table.js';
 import { printJson } from '../json-output.js';
 import type { CommandContext } from '../command-context.js';
+import { wantsNatsArchive, type NatsCliOptions } from '../../stack/nats-config.js';
 
 export const DEMO_SPEC = 'examples/ticket-triage/search.yaml';
 
-export async function demoCommand(ctx: CommandContext, opts: { json?: boolean; spec?: string }): Promise<void> {
+export async function demoCommand(
+  ctx: CommandContext,
+  opts: { json?: boolean; spec?: string; archive?: string } & NatsCliOptions,
+): Promise<void> {
   const loaded = await loadSpec(opts.spec ?? path.join(projectRoot(), DEMO_SPEC));
   loaded.spec.archive.path = path.join(resolveStateDir(), 'archive');
+  if (wantsNatsArchive(opts.archive)) loaded.spec.archive.backend = 'nats';
+  if (opts.bucket) loaded.spec.archive.bucket = opts.bucket;
   await preflight(loaded.spec); // bad specs fail before any server starts
-  await ctx.withSession({ workers: 'always' }, async (session) => {
+  const nats = loaded.spec.archive.backend === 'nats' ? opts : false;
+  await ctx.withSession({ workers: 'always', natsArchive: nats }, async (session) => {
+    if (session.nats) loaded.spec.archive.path = session.nats.archive.mirrorRoot;
     const searchId = await startSearch(session.client, loaded, session.queues);
     ctx.log.info({ searchId, archive: path.join(loaded.spec.archive.path, searchId) }, 'demo search started');
     const live = !opts.json && Boolean(process.stderr.isTTY) && !process.env.CI;

@@ -6,10 +6,14 @@ import { connectNative, resolveTemporalConfig, type ConfiguredTemporal } from '.
 import { createWorkers, ROLES, runWorkers, type Role } from '../../workers/create-workers.js';
 import { taskQueues } from '../../workers/task-queues.js';
 import type { CommandContext } from '../command-context.js';
+import { openProcessNatsArchive } from '../nats-archive.js';
+import { wantsNatsArchive, type NatsCliOptions } from '../../stack/nats-config.js';
 import { installTemporalRuntime } from '../temporal-runtime.js';
 
-export interface WorkerCommandOptions {
+export interface WorkerCommandOptions extends NatsCliOptions {
   role: Role | 'all';
+  /** `nats` (or METASWARM_ARCHIVE=nats): take searches whose archive is in NATS, with a mirror of it. */
+  archive?: string;
   proposerConcurrency?: number;
   evaluatorConcurrency?: number;
   identity?: string;
@@ -31,8 +35,12 @@ export async function workerCommand(ctx: CommandContext, opts: WorkerCommandOpti
   }
   const roles: readonly Role[] = opts.role === 'all' ? ROLES : [opts.role];
   const queues = taskQueues(ctx.queuePrefix);
+  // A worker joining a stack takes its NATS from the environment or the `up` stack; it never
+  // starts a nats-server of its own (its archive would be seen by no one else).
+  const nats = wantsNatsArchive(opts.archive) ? await openProcessNatsArchive({ cli: opts, allowEmbedded: false, log: ctx.log }) : undefined;
   const connection: NativeConnection = await connectNative(target);
   const workers = await createWorkers({
+    ...(nats ? { natsArchive: nats.archive } : {}),
     connection,
     namespace: target.namespace,
     roles,
@@ -42,7 +50,10 @@ export async function workerCommand(ctx: CommandContext, opts: WorkerCommandOpti
     identity: opts.identity,
   });
   const running = runWorkers(workers);
-  ctx.log.info({ address: target.address, namespace: target.namespace, roles, queues }, 'worker running; Ctrl-C drains and stops');
+  ctx.log.info(
+    { address: target.address, namespace: target.namespace, roles, queues, ...(nats ? { nats: nats.url, mirror: nats.archive.mirrorRoot } : {}) },
+    'worker running; Ctrl-C drains and stops',
+  );
   const stop = () => {
     ctx.log.info('draining: finishing running activities, then stopping');
     void running.shutdown();
@@ -53,5 +64,6 @@ export async function workerCommand(ctx: CommandContext, opts: WorkerCommandOpti
     await running.done;
   } finally {
     await connection.close();
+    await nats?.close();
   }
 }

@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
 import { silentLog, type StackLog } from '../../stack/log.js';
 import { assertSafeId } from '../archive-layout.js';
-import type { Bucket } from './bucket-reader.js';
+import { readObject, type Bucket } from './bucket-reader.js';
 import { openBucket, type NatsConnectOptions } from './connect.js';
 import { NatsArchiveError, errorMessage } from './errors.js';
 import { LocalIndex } from './local-index.js';
@@ -101,6 +101,8 @@ export interface NatsArchive {
    * (e.g. appending a line to summary.jsonl). `update` returns the new content or null (no change).
    */
   updateFile(rel: string, update: (current: Buffer | null) => string | Uint8Array | null | Promise<string | Uint8Array | null>): Promise<UploadReport | null>;
+  /** The store's current content of object `rel` (not the mirror's copy), or null when absent. */
+  readCurrent(rel: string): Promise<Buffer | null>;
   /** A full catch-up of the mirror (optionally only names under `prefix`, e.g. a search id). */
   syncMirror(options?: { prefix?: string }): Promise<SyncReport>;
   /** Keeps the mirror current until close(); resolves after the first full catch-up. */
@@ -239,6 +241,13 @@ class NatsArchiveImpl implements NatsArchive {
     const cand = candidateOfName(name);
     if (cand) await this.commitToManifest(cand.searchId, cand.candidateId, new Map([[cand.rel, result.info]]), '', undefined);
     return { names: [name], bytes: result.info.size, deleted: [], skipped: [] };
+  }
+
+  async readCurrent(rel: string): Promise<Buffer | null> {
+    this.assertOpen();
+    const name = objectNameOf(rel);
+    const found = await retrying(`reading ${name}`, () => readObject(this.b, name), this.retryOptions());
+    return found ? found.data : null;
   }
 
   async uploadDir(relDir: string, absDir?: string): Promise<UploadReport> {
