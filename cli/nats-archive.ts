@@ -1,6 +1,7 @@
 // The NATS archive of a CLI process (in-process workers of `demo` / `search` / `up`, or a
 // `worker`): which NATS (configured, the running `up` stack's, or an embedded nats-server under
 // the state folder), this process's mirror folder, and the mirror kept current while it runs.
+import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { openNatsArchive, type NatsArchive } from '../shared-fs/nats/index.js';
 import { claimMirrorDir, configuredNats, type NatsCliOptions } from '../stack/nats-config.js';
@@ -56,4 +57,16 @@ export async function openProcessNatsArchive(opts: {
     await closeAll();
     throw err;
   }
+}
+
+/** For commands that continue a search: in-process workers get NATS when the search's archive is there. */
+export function natsIfSearchUsesIt(searchId: string): (client: Client) => Promise<NatsCliOptions | false> {
+  return async (client) => {
+    const memo = await client.workflow
+      .getHandle(searchId)
+      .describe()
+      .then((d) => d.memo, () => undefined);
+    if (memo?.archiveBackend !== 'nats') return false;
+    return typeof memo.bucket === 'string' ? { bucket: memo.bucket } : {};
+  };
 }

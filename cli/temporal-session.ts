@@ -44,8 +44,11 @@ export interface SessionRequest {
   /** `always`: run in-process workers whatever the mode; `if-embedded`: only with the embedded stack. */
   workers: 'always' | 'if-embedded' | 'never';
   workerRoles?: readonly Role[];
-  /** In-process workers keep the archive in NATS (an embedded nats-server when none is configured). */
-  natsArchive?: NatsCliOptions | false;
+  /**
+   * In-process workers keep the archive in NATS (an embedded nats-server when none is configured).
+   * A function decides once the client is connected (e.g. from a search's memo).
+   */
+  natsArchive?: NatsCliOptions | false | ((client: Client) => Promise<NatsCliOptions | false>);
   /** Dev server options for the embedded stack. */
   embedded?: { uiPort?: number | false; port?: number; ip?: string };
   log: Logger;
@@ -112,8 +115,9 @@ async function openSession(req: SessionRequest, cleanups: Array<() => Promise<vo
   if (wantWorkers) {
     const native: NativeConnection = await connectNative(target);
     cleanups.push(() => native.close());
-    if (req.natsArchive) {
-      nats = await openProcessNatsArchive({ cli: req.natsArchive, allowEmbedded: true, log: req.log });
+    const natsOptions = typeof req.natsArchive === 'function' ? await req.natsArchive(client) : req.natsArchive;
+    if (natsOptions) {
+      nats = await openProcessNatsArchive({ cli: natsOptions, allowEmbedded: true, log: req.log });
       const opened = nats;
       cleanups.push(() => opened.close());
     }

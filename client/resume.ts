@@ -1,20 +1,18 @@
 // `metaswarm resume`: continue a search whose workflow failed, was terminated, timed out or was
 // stopped, from its archive: what finished is kept (not re-run), the rest goes on under the same
 // search id with the same spec and budget.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { SummaryLine } from '../contract/candidate.js';
-import type { SearchSpec } from '../contract/spec.js';
-import { ArchiveLayout } from '../shared-fs/archive-layout.js';
+import { configuredNats } from '../stack/nats-config.js';
+import { readLiveStack } from '../stack/stack-file.js';
 import { rebuildState } from '../workflows/rebuild-state.js';
 import type { searchWorkflow } from '../workflows/search.js';
 import type { RetryRequest, SearchState, SearchStatus, TaskQueues } from '../workflows/search-types.js';
 import { SearchNotFoundError } from './search-client.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { readSearchRecords, type RecordsSource } from './search-records.js';
 
 export interface ResumeOptions {
-  /** The archive root; default: where the search's memo says it is. */
+  /** The archive root (a folder, also for a search whose archive is in NATS); default: where the search's memo says it is. */
   archiveRoot?: string;
   /** Candidates to run again first (retry-failed); a completed search may then be resumed too. */
   retry?: RetryRequest[];
@@ -34,35 +32,31 @@ export async function resumeSearch(client: Client, searchId: string, queues: Tas
       throw new Error(`search ${searchId} completed (${result.stopReason ?? 'done'}): nothing to resume; start a new search to go further`);
     }
   }
-  const { layout, resolved, lines } = await readSearchArchive(searchId, opts.archiveRoot ?? (description.memo?.archive as string | undefined));
+  const { root, resolved, lines } = await readSearchRecords(searchId, await recordsSourceOf(searchId, description.memo, opts.archiveRoot));
   const carried = rebuildState(resolved.spec, lines, Date.now());
   await client.workflow.start<typeof searchWorkflow>('searchWorkflow', {
     workflowId: searchId,
     taskQueue: queues.workflows,
     args: [{ searchId, spec: resolved.spec, specDir: resolved.specDir, queues, carried, ...(opts.retry?.length ? { retry: opts.retry } : {}) }],
-    memo: { ...description.memo, archive: layout.root, resumedFrom: description.runId },
+    memo: { ...description.memo, archive: root, resumedFrom: description.runId },
   });
   return carried;
 }
 
-/** A search's resolved spec and summary lines, from its archive folder. */
-export async function readSearchArchive(searchId: string, archiveRoot: string | undefined) {
-  if (!archiveRoot) throw new Error(`search ${searchId} does not say where its archive is: pass --archive <dir>`);
-  const layout = new ArchiveLayout(path.resolve(archiveRoot), searchId);
-  const resolved = JSON.parse(
-    await readFile(layout.searchJson, 'utf8').catch(() => {
-      throw new Error(`no ${layout.searchJson}: is ${archiveRoot} the archive of ${searchId}?`);
-    }),
-  ) as { spec: SearchSpec; specDir: string };
-  const lines = (await readFile(layout.summaryJsonl, 'utf8').catch(() => ''))
-    .split('\n')
-    .filter(Boolean)
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as SummaryLine];
-      } catch {
-        return []; // a line torn by a crash
-      }
-    });
-  return { layout, resolved, lines };
+/**
+ * Where a search's records are: its archive folder, or the NATS store when it kept its archive
+ * there (NATS from the environment or the running `up` stack).
+ */
+export async function recordsSourceOf(searchId: string, memo: Record<string, unknown> | undefined, archiveRoot?: string): Promise<RecordsSource> {
+  const root = archiveRoot ?? (memo?.archive as string | undefined);
+  if (!root) throw new Error(`search ${searchId} does not say where its archive is: pass --archive <dir>`);
+  if (memo?.archiveBackend !== 'nats' || archiveRoot) return { kind: 'folder', root };
+  let conn = configuredNats();
+  if (!conn) {
+    const live = await readLiveStack();
+    if (live?.natsUrl) conn = { servers: live.natsUrl };
+  }
+  if (!conn) throw new Error(`search ${searchId} keeps its archive in NATS: set NATS_URL (or run where \`metaswarm up --archive nats\` runs), or pass --archive <dir> with a pulled copy`);
+  const bucket = memo.bucket as string | undefined;
+  return { kind: 'nats', root, conn: { ...conn, ...(bucket ? { bucket } : {}) } };
 }

@@ -24,7 +24,13 @@ export async function startSearch(
     workflowId: searchId,
     taskQueue: queues.workflows,
     args: [{ searchId, spec: loaded.spec, specDir: loaded.specDir, queues }],
-    memo: { kind: 'metaswarm-search', specFile: loaded.specFile, archive: loaded.spec.archive.path },
+    memo: {
+      kind: 'metaswarm-search',
+      specFile: loaded.specFile,
+      archive: loaded.spec.archive.path,
+      archiveBackend: loaded.spec.archive.backend,
+      ...(loaded.spec.archive.bucket ? { bucket: loaded.spec.archive.bucket } : {}),
+    },
   });
   return searchId;
 }

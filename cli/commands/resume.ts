@@ -7,13 +7,14 @@ import { followSearch } from '../progress-view.js';
 import { renderSummary, searchJson } from '../summary-table.js';
 import { printJson } from '../json-output.js';
 import type { CommandContext } from '../command-context.js';
+import { natsIfSearchUsesIt } from '../nats-archive.js';
 
 export async function resumeCommand(
   ctx: CommandContext,
   searchId: string,
   opts: { archive?: string; follow?: boolean; json?: boolean },
 ): Promise<void> {
-  await ctx.withSession({ workers: 'if-embedded' }, async (session) => {
+  await ctx.withSession({ workers: 'if-embedded', natsArchive: natsIfSearchUsesIt(searchId) }, async (session) => {
     const current = await getSearchStatus(session.client, searchId);
     if (current.phase === 'paused' || current.phase === 'running') {
       await unpauseSearch(session.client, searchId);

@@ -5,9 +5,10 @@ import { followSearch } from '../progress-view.js';
 import { renderSummary, searchJson } from '../summary-table.js';
 import { printJson } from '../json-output.js';
 import type { CommandContext } from '../command-context.js';
+import { natsIfSearchUsesIt } from '../nats-archive.js';
 
 export async function retryFailedCommand(ctx: CommandContext, searchId: string, opts: { archive?: string; follow?: boolean; json?: boolean }) {
-  await ctx.withSession({ workers: 'if-embedded' }, async (session) => {
+  await ctx.withSession({ workers: 'if-embedded', natsArchive: natsIfSearchUsesIt(searchId) }, async (session) => {
     const retried = await retryFailed(session.client, searchId, session.queues, opts.archive ? { archiveRoot: opts.archive } : {});
     if (retried.length === 0) {
       if (opts.json) printJson({ searchId, retried: [] });

@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { resumeSearch } from '../../client/resume.js';
 import { startSearch, waitForSearch } from '../../client/search-client.js';
 import type { LoadedSpec } from '../../contract/spec-file.js';
 import { openNatsArchive, type NatsArchive } from '../../shared-fs/nats/index.js';
@@ -176,6 +177,33 @@ describe('nats archive backend', () => {
       const inStore = await digests(path.join(pulled, 'candidates', parent));
       expect(await digests(path.join(lagging.mirrorRoot, searchId, 'candidates', parent))).toEqual(inStore);
     }
+  }, 240_000);
+
+  it('resumes a terminated search from the records in the NATS store', async () => {
+    const nats = await natsServer();
+    const bucket = `t${randomBytes(3).toString('hex')}`;
+    const queues = taskQueues(`natsr-${randomBytes(3).toString('hex')}`);
+    const client = await inProcessWorkers(queues, ['workflow', 'proposer', 'evaluator'], await natsArchive(nats.url, bucket));
+    const searchId = await startSearch(client, await natsSpec(bucket, { population: 1, budget: { maxCandidates: 4 } }), queues);
+    const handle = client.workflow.getHandle(searchId);
+    await until('two candidates evaluated', async () => (await handle.query<{ counts: { evaluated: number } }>('status')).counts.evaluated >= 2, 60_000);
+    await handle.terminate('test: simulated crash of the search');
+    const before = new Set(summaryOf((await readFile(path.join(await pull(nats.url, bucket, searchId), 'summary.jsonl'), 'utf8'))).map((l) => l.id));
+
+    // The client finds NATS in the environment, as on a cluster.
+    process.env.NATS_URL = nats.url;
+    try {
+      await resumeSearch(client, searchId, queues);
+    } finally {
+      delete process.env.NATS_URL;
+    }
+    const final = await waitForSearch(client, searchId);
+    expect(final.phase).toBe('completed');
+    const lines = summaryOf(await readFile(path.join(await pull(nats.url, bucket, searchId), 'summary.jsonl'), 'utf8'));
+    expect(lines).toHaveLength(5);
+    expect(new Set(lines.map((l) => l.id)).size).toBe(5);
+    // What was recorded before the crash is kept as it was, not run again.
+    expect(lines.slice(0, before.size).map((l) => l.id)).toEqual([...before]);
   }, 240_000);
 
   it('completes a search when nats-server is SIGKILLed and restarted in the middle of it', async () => {
