@@ -13,7 +13,8 @@ import { installTemporalRuntime } from '../cli/temporal-runtime.js';
 import { startHealthServer } from './health-server.js';
 import { swarmMetrics, type SwarmMetrics } from './metrics.js';
 
-export { clientInterceptors, workerTelemetry, workflowInterceptorModules } from './interceptors.js';
+export { clientInterceptors } from './client-interceptors.js';
+export { workerTelemetry, workflowInterceptorModules } from './interceptors.js';
 export { shutdownTracing, startTracing, tracing, tracingConfigured } from './tracing.js';
 export { swarmMetrics, SwarmMetrics } from './metrics.js';
 

@@ -2,27 +2,16 @@
 //
 //   Worker.create({ ...options, ...workerTelemetry() })               metrics (+ tracing when on)
 //   bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: workflowInterceptorModules() })
-//   new Client({ connection, namespace, interceptors: clientInterceptors() })
+//   new Client({ connection, namespace, interceptors: clientInterceptors() })   (client-interceptors.ts)
 //
 // Metrics interceptors are always installed: counting costs a few map updates per activity
 // (activities here take seconds), and a worker started without /metrics loses nothing by it.
 // Tracing pieces appear only when tracing is on (tracing.ts), so an untraced swarm runs exactly
 // the code it ran before, workflow bundle included.
-import { createRequire } from 'node:module';
-import type { ClientInterceptors } from '@temporalio/client';
-import {
-  makeWorkflowExporter,
-  OpenTelemetryActivityInboundInterceptor,
-  OpenTelemetryActivityOutboundInterceptor,
-  OpenTelemetryWorkflowClientInterceptor,
-} from '@temporalio/interceptors-opentelemetry';
 import type { ActivityInterceptorsFactory, InjectedSinks, WorkerInterceptors } from '@temporalio/worker';
 import { activityMetricsInterceptor } from './activity-metrics.js';
 import { swarmMetrics, type SwarmMetrics } from './metrics.js';
-import { tracing } from './tracing.js';
-
-/** The module the SDK loads in the workflow sandbox for workflow spans (exports `interceptors`). */
-const otelWorkflowInterceptors = createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+import { loadTemporalOtel, otelWorkflowInterceptors, tracing } from './tracing.js';
 
 export interface WorkerTelemetryOptions {
   interceptors: WorkerInterceptors;
@@ -39,6 +28,7 @@ export function workerTelemetry(metrics: SwarmMetrics = swarmMetrics): WorkerTel
   const t = tracing();
   const activity: ActivityInterceptorsFactory[] = [];
   if (t) {
+    const { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } = loadTemporalOtel();
     // Outermost, so the activity's own span covers the metrics accounting too.
     activity.push((ctx) => ({
       inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer: t.tracer }),
@@ -49,8 +39,8 @@ export function workerTelemetry(metrics: SwarmMetrics = swarmMetrics): WorkerTel
   if (!t) return { interceptors: { activity } };
   return {
     // workflowModules is used only by workers that bundle their own workflow code.
-    interceptors: { activity, workflowModules: [otelWorkflowInterceptors] },
-    sinks: { exporter: makeWorkflowExporter(t.spanProcessor, t.resource) },
+    interceptors: { activity, workflowModules: [otelWorkflowInterceptors()] },
+    sinks: { exporter: loadTemporalOtel().makeWorkflowExporter(t.spanProcessor, t.resource) },
   };
 }
 
@@ -62,11 +52,5 @@ export function workerTelemetry(metrics: SwarmMetrics = swarmMetrics): WorkerTel
  * the same OTEL_* settings, so a history is never replayed with and without them in turn.
  */
 export function workflowInterceptorModules(): string[] {
-  return tracing() ? [otelWorkflowInterceptors] : [];
-}
-
-/** For `new Client({ interceptors })`: starting a workflow opens the trace its workers continue. */
-export function clientInterceptors(): ClientInterceptors {
-  const t = tracing();
-  return t ? { workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer: t.tracer })] } : {};
+  return tracing() ? [otelWorkflowInterceptors()] : [];
 }

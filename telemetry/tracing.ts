@@ -8,13 +8,16 @@
 // sink, and it is registered globally because the interceptors propagate context through the
 // global propagator and the active context (hence the AsyncLocalStorage context manager:
 // without one, a span started in a client call would never become the parent of the next).
+import { createRequire } from 'node:module';
 import os from 'node:os';
-import * as otel from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { envDetectorSync, Resource } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type * as otel from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
+import type { BasicTracerProvider, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+
+// The SDK packages are loaded only when tracing starts: the OTLP exporter alone takes ~300 ms
+// to import, which every CLI command would pay even with tracing off. They are CommonJS, so a
+// synchronous require keeps tracing() synchronous for the Worker and Client options it feeds.
+const load = createRequire(import.meta.url);
 
 export interface Tracing {
   readonly tracer: otel.Tracer;
@@ -60,12 +63,18 @@ export function tracing(): Tracing | undefined {
  */
 export function startTracing(opts: TracingOptions = {}): Tracing {
   if (current) return current;
+  const { Resource, envDetectorSync } = load('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const { BasicTracerProvider, BatchSpanProcessor } = load('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const { AsyncLocalStorageContextManager } = load('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
   const resource = new Resource({
-    [ATTR_SERVICE_NAME]: opts.serviceName ?? 'metaswarm',
-    [ATTR_SERVICE_INSTANCE_ID]: `${os.hostname()}:${process.pid}`,
+    // Semantic-convention keys (service.name, service.instance.id), spelled out rather than
+    // imported: the conventions package is large and these two never change.
+    'service.name': opts.serviceName ?? 'metaswarm',
+    'service.instance.id': `${os.hostname()}:${process.pid}`,
     ...opts.attributes,
   }).merge(envDetectorSync.detect());
-  const spanProcessor = new BatchSpanProcessor(opts.exporter ?? new OTLPTraceExporter());
+  const exporter = opts.exporter ?? otlpExporter();
+  const spanProcessor = new BatchSpanProcessor(exporter);
   const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
   provider.register({ contextManager: new AsyncLocalStorageContextManager().enable() });
   const tracer = provider.getTracer('metaswarm');
@@ -85,7 +94,23 @@ export async function shutdownTracing(): Promise<void> {
   if (!t) return;
   current = undefined;
   await t.provider.shutdown();
-  otel.trace.disable();
-  otel.context.disable();
-  otel.propagation.disable();
+  const api = load('@opentelemetry/api') as typeof otel;
+  api.trace.disable();
+  api.context.disable();
+  api.propagation.disable();
+}
+
+/** Temporal's OpenTelemetry interceptors (loaded with tracing, for the same reason). */
+export function loadTemporalOtel(): typeof import('@temporalio/interceptors-opentelemetry') {
+  return load('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry');
+}
+
+/** The module the SDK loads in the workflow sandbox for workflow spans (it exports `interceptors`). */
+export function otelWorkflowInterceptors(): string {
+  return load.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+}
+
+function otlpExporter(): SpanExporter {
+  const { OTLPTraceExporter } = load('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  return new OTLPTraceExporter();
 }
