@@ -14,6 +14,7 @@ import { DEFAULT_ARCHIVE_WAIT_SEC, awaitCandidatesOrRetry, localArchiveAccess, t
 import { rel } from './archive-activities.js';
 import { withHeartbeat } from './heartbeat.js';
 import { withModelAccess } from './model-gateway.js';
+import type { ModelUsage } from '../contract/candidate.js';
 import type { EvaluateInput, EvaluatorActivities } from './types.js';
 
 /** Container names and labels carry the search, the candidate and the activity attempt. */
@@ -62,7 +63,11 @@ export function createEvaluatorActivities(access: ArchiveAccess): EvaluatorActiv
                   }),
             );
             await out.publish();
-            const books = { costUsd: result.usage?.costUsd ?? 0, refusedCalls: result.usage?.refused ?? 0 };
+            const books = {
+              costUsd: result.usage?.costUsd ?? 0,
+              refusedCalls: result.usage?.refused ?? 0,
+              ...(result.usage ? { usage: tokensOf(result.usage) } : {}),
+            };
             return result.ok ? { ok: true as const, ...books } : { ok: false as const, reason: result.reason, ...books };
           } catch (err) {
             await out.discard();
@@ -105,6 +110,7 @@ export function createEvaluatorActivities(access: ArchiveAccess): EvaluatorActiv
               instances: summary.instances,
               errors: summary.errors,
               refusedCalls: summary.usage?.refused ?? 0,
+              ...(summary.usage ? { usage: tokensOf(summary.usage) } : {}),
             };
           } catch (err) {
             await out.discard();
@@ -124,4 +130,9 @@ async function storeWithCandidate(access: ArchiveAccess, input: EvaluateInput): 
   const store = access.storeFor(input.archive);
   await awaitCandidatesOrRetry(store, input.archive.searchId, [input.candidateId], (input.archiveWaitSec ?? DEFAULT_ARCHIVE_WAIT_SEC) * 1000);
   return store;
+}
+
+/** Tokens by kind (what the worker's metrics count), without the rest of the books. */
+function tokensOf(u: ModelUsage) {
+  return { inputTokens: u.inputTokens, outputTokens: u.outputTokens, cacheReadTokens: u.cacheReadTokens, cacheWriteTokens: u.cacheWriteTokens };
 }

@@ -60,8 +60,12 @@ export function createProposerActivities(access: ArchiveAccess): ProposerActivit
             // Published even when the proposal failed: its logs say why.
             await store.publishDir(rel(store, layout.harnessDir(input.candidateId)), outputHarnessDir(staging));
             await store.publishDir(rel(store, layout.proposalDir(input.candidateId)), outputProposalDir(staging));
-            const costUsd = result.usage?.costUsd ?? 0;
-            return result.ok ? { ok: true as const, costUsd } : { ok: false as const, reason: result.reason, costUsd };
+            const u = result.usage;
+            const books = {
+              costUsd: u?.costUsd ?? 0,
+              ...(u ? { usage: { inputTokens: u.inputTokens, outputTokens: u.outputTokens, cacheReadTokens: u.cacheReadTokens, cacheWriteTokens: u.cacheWriteTokens } } : {}),
+            };
+            return result.ok ? { ok: true as const, ...books } : { ok: false as const, reason: result.reason, ...books };
           }),
         );
       } finally {

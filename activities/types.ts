@@ -1,6 +1,6 @@
 // The activity contract: what the workflows may call and with what. Workflows import these types
 // only; the implementations (and their side effects) live beside this file.
-import type { CandidateMeta, CandidateOutcome, Metrics, SummaryLine } from '../contract/candidate.js';
+import type { CandidateMeta, CandidateOutcome, Metrics, ModelUsage, SummaryLine } from '../contract/candidate.js';
 import type { EvaluatorSpec, GatewaySpec, ProposerSpec } from '../contract/spec.js';
 import type { FrontierEntry } from '../workflows/frontier.js';
 
@@ -41,7 +41,12 @@ export interface ProposeInput extends CandidateWork {
  * A step's verdict plus what its model calls cost (0 without a model) and how many the gateway
  * refused for want of budget.
  */
-export type StepResult = ({ ok: true } | { ok: false; reason: string }) & { costUsd: number; refusedCalls?: number };
+export type StepResult = ({ ok: true } | { ok: false; reason: string }) & {
+  costUsd: number;
+  refusedCalls?: number;
+  /** The step's model tokens by kind, for the worker's metrics. */
+  usage?: Pick<ModelUsage, 'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens'>;
+};
 
 export interface EvaluateInput extends CandidateWork {
   split: 'search' | 'test';
@@ -76,7 +81,9 @@ export interface ProposerActivities {
 
 export interface EvaluatorActivities {
   validateCandidate(input: EvaluateInput): Promise<StepResult>;
-  evaluateCandidate(input: EvaluateInput): Promise<{ metrics: Metrics; instances: number; errors: number; refusedCalls: number }>;
+  evaluateCandidate(
+    input: EvaluateInput,
+  ): Promise<{ metrics: Metrics; instances: number; errors: number; refusedCalls: number; usage?: StepResult['usage'] }>;
 }
 
 export type { CandidateOutcome };

@@ -2,6 +2,7 @@
 // options (commander does the parsing and --help) and turns errors into one clear message.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger } from './logger.js';
+import { parseMetricsPort, shutdownTracing } from '../telemetry/index.js';
 import { createCommandContext, type CommandContext } from './command-context.js';
 import { demoCommand } from './commands/demo.js';
 import { searchCommand } from './commands/search.js';
@@ -127,7 +128,8 @@ natsOptions(program
   .option('--proposer-concurrency <n>', 'proposals at once in this process', positiveInt('--proposer-concurrency'))
   .option('--evaluator-concurrency <n>', 'evaluations at once in this process', positiveInt('--evaluator-concurrency'))
   .option('--identity <name>', 'worker identity shown in the Temporal UI')
-  .option('--archive <backend>', '`nats`: also take searches whose archive is in NATS, keeping a mirror (env METASWARM_ARCHIVE)'), true)
+  .option('--archive <backend>', '`nats`: also take searches whose archive is in NATS, keeping a mirror (env METASWARM_ARCHIVE)')
+  .option('--metrics-port <port>', 'serve Prometheus /metrics, /healthz, /readyz on this port (env METASWARM_METRICS_PORT)', (v: string) => parseMetricsPort(v)), true)
   .action((opts) => workerCommand(context(), opts));
 
 program
@@ -178,8 +180,10 @@ natsOptions(archiveCmd
 
 try {
   await program.parseAsync(process.argv);
+  await shutdownTracing().catch(() => {}); // send the CLI's own spans (e.g. starting a search)
   process.exit(process.exitCode ?? 0);
 } catch (err) {
+  await shutdownTracing().catch(() => {});
   const e = err as Error;
   process.stderr.write(`metaswarm: ${e.message}\n`);
   if (process.env.METASWARM_DEBUG) process.stderr.write(`${e.stack}\n`);

@@ -21,6 +21,7 @@ import { createWorkers, ROLES, runWorkers, type Role } from '../workers/create-w
 import { taskQueues } from '../workers/task-queues.js';
 import type { TaskQueues } from '../workflows/search-types.js';
 import { installTemporalRuntime } from './temporal-runtime.js';
+import { clientInterceptors } from '../telemetry/client-interceptors.js';
 import { openProcessNatsArchive, type ProcessNatsArchive } from './nats-archive.js';
 import type { NatsCliOptions } from '../stack/nats-config.js';
 
@@ -108,7 +109,7 @@ async function openSession(req: SessionRequest, cleanups: Array<() => Promise<vo
   }
   const connection = await connectClient(target);
   cleanups.push(() => connection.close());
-  const client = new Client({ connection, namespace: target.namespace });
+  const client = new Client({ connection, namespace: target.namespace, interceptors: clientInterceptors() });
 
   const wantWorkers = req.workers === 'always' || (req.workers === 'if-embedded' && mode === 'embedded');
   let nats: ProcessNatsArchive | undefined;

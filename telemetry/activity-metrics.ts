@@ -110,11 +110,8 @@ class ActivityMetricsInbound implements ActivityInboundCallsInterceptor {
       countRefused(m, activity, result['refusedCalls']);
       const tokens = num(metrics['tokens']);
       if (isUsage(result['usage'])) countTokens(m, activity, result['usage']);
-      else if (tokens > 0) {
-        const usage = await usageFromEvalSummary(arg as EvaluateInput);
-        if (usage) countTokens(m, activity, usage);
-        else m.modelTokens.inc({ activity_type: activity, type: 'unknown' }, tokens);
-      }
+      // Results recorded before activities returned their usage: the total is all there is.
+      else if (tokens > 0) m.modelTokens.inc({ activity_type: activity, type: 'unknown' }, tokens);
     }
   }
 }
@@ -152,17 +149,6 @@ function countTokens(m: SwarmMetrics, activity: string, u: TokenUsage): void {
     ['cache_write', u.cacheWriteTokens],
   ];
   for (const [type, n] of types) if (num(n) > 0) m.modelTokens.inc({ activity_type: activity, type }, num(n));
-}
-
-async function usageFromEvalSummary(input: EvaluateInput | undefined): Promise<TokenUsage | undefined> {
-  if (!input?.archive || !input.candidateId || !input.split) return undefined;
-  const file = new ArchiveLayout(input.archive.root, input.archive.searchId).evalSummaryJson(input.candidateId, input.split);
-  try {
-    const summary = JSON.parse(await readFile(file, 'utf8')) as { usage?: unknown };
-    return isUsage(summary.usage) ? summary.usage : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -8,6 +8,7 @@ import { createEvaluatorActivities, evaluatorActivities } from '../activities/ev
 import { createProposerActivities, proposerActivities } from '../activities/proposer-activities.js';
 import type { NatsArchive } from '../shared-fs/nats/index.js';
 import type { TaskQueues } from '../workflows/search-types.js';
+import { workerTelemetry, workflowInterceptorModules } from '../telemetry/interceptors.js';
 
 export const ROLES = ['workflow', 'proposer', 'evaluator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -36,7 +37,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow code is bundled once per process, however many workers start. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+  bundle ??= bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: workflowInterceptorModules(), logger: quietBundlerLogger });
   return bundle;
 }
 
@@ -67,6 +68,8 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
     // default throttle (up to 60 s) would let a stopped search's processes run on that long.
     maxHeartbeatThrottleInterval: '3s',
     ...(opts.identity ? { identity: opts.identity } : {}),
+    // Prometheus counters for every activity; OpenTelemetry spans when OTEL_* is configured.
+    ...workerTelemetry(),
   };
   const workers: Worker[] = [];
   if (opts.roles.includes('workflow')) {

@@ -7,11 +7,14 @@ import { createWorkers, ROLES, runWorkers, type Role } from '../../workers/creat
 import { taskQueues } from '../../workers/task-queues.js';
 import type { CommandContext } from '../command-context.js';
 import { openProcessNatsArchive } from '../nats-archive.js';
+import { metricsPortFromEnv, shutdownTracing, startTelemetry, workersRunning } from '../../telemetry/index.js';
 import { wantsNatsArchive, type NatsCliOptions } from '../../stack/nats-config.js';
 import { installTemporalRuntime } from '../temporal-runtime.js';
 
 export interface WorkerCommandOptions extends NatsCliOptions {
   role: Role | 'all';
+  /** Serve Prometheus /metrics, /healthz and /readyz here (METASWARM_METRICS_PORT). */
+  metricsPort?: number;
   /** `nats` (or METASWARM_ARCHIVE=nats): take searches whose archive is in NATS, with a mirror of it. */
   archive?: string;
   proposerConcurrency?: number;
@@ -20,7 +23,10 @@ export interface WorkerCommandOptions extends NatsCliOptions {
 }
 
 export async function workerCommand(ctx: CommandContext, opts: WorkerCommandOptions): Promise<void> {
-  installTemporalRuntime(ctx.log);
+  // Telemetry first: it installs the Temporal runtime with the SDK's metrics exporter.
+  const metricsPort = opts.metricsPort ?? metricsPortFromEnv();
+  const telemetry = metricsPort === undefined ? undefined : await startTelemetry({ port: metricsPort, log: ctx.log });
+  installTemporalRuntime(ctx.log); // a no-op when telemetry installed it
   const config = resolveTemporalConfig(ctx.connection);
   let target: ConfiguredTemporal;
   if (config.kind === 'configured') target = config;
@@ -50,8 +56,16 @@ export async function workerCommand(ctx: CommandContext, opts: WorkerCommandOpti
     identity: opts.identity,
   });
   const running = runWorkers(workers);
+  telemetry?.setReadiness(workersRunning(workers));
   ctx.log.info(
-    { address: target.address, namespace: target.namespace, roles, queues, ...(nats ? { nats: nats.url, mirror: nats.archive.mirrorRoot } : {}) },
+    {
+      address: target.address,
+      namespace: target.namespace,
+      roles,
+      queues,
+      ...(nats ? { nats: nats.url, mirror: nats.archive.mirrorRoot } : {}),
+      ...(telemetry ? { metrics: telemetry.url } : {}),
+    },
     'worker running; Ctrl-C drains and stops',
   );
   const stop = () => {
@@ -65,5 +79,7 @@ export async function workerCommand(ctx: CommandContext, opts: WorkerCommandOpti
   } finally {
     await connection.close();
     await nats?.close();
+    await shutdownTracing();
+    await telemetry?.close();
   }
 }
