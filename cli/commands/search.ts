@@ -11,7 +11,7 @@ import { renderSummary, searchJson } from '../summary-table.js';
 import { printJson } from '../json-output.js';
 import type { CommandContext } from '../command-context.js';
 import type { SearchSpec } from '../../contract/spec.js';
-import type { NatsCliOptions } from '../../stack/nats-config.js';
+import { wantsNatsArchive, type NatsCliOptions } from '../../stack/nats-config.js';
 
 export interface SearchCommandOptions extends NatsCliOptions {
   follow?: boolean;
@@ -21,9 +21,12 @@ export interface SearchCommandOptions extends NatsCliOptions {
   archive?: string;
 }
 
-/** `--archive nats` picks the NATS backend; any other value is the archive folder. */
+/**
+ * `--archive nats` picks the NATS backend; any other value is the archive folder. Without the
+ * flag, METASWARM_ARCHIVE=nats (a deployment's setting) does.
+ */
 export function applyArchiveOption(spec: SearchSpec, archive: string | undefined, bucket: string | undefined): void {
-  if (archive === 'nats') spec.archive.backend = 'nats';
+  if (archive === 'nats' || (archive === undefined && wantsNatsArchive(undefined))) spec.archive.backend = 'nats';
   else if (archive) spec.archive.path = path.resolve(archive);
   if (bucket && spec.archive.backend === 'nats') spec.archive.bucket = bucket;
 }
