@@ -2,15 +2,19 @@
 //
 //   npx tsx bench/archive-propagation.ts [--json] [--scale 0.5]
 //
+// Also a module: `npm run bench` (bench/run.ts) calls measureArchivePropagation() in its run.
+//
 // Starts its own nats-server (free port, temp store), a writer in this process and a reader
 // mirror in a second Node process (as on another worker), then measures:
 //   - propagation latency: a file written on the writer's side → visible (downloaded, digest
 //     checked, renamed into place) in the reader's mirror; p50/p99 over N files per size;
+//     next to it, the same files copied into another local folder (copy + rename), which is
+//     what "visible on another worker" costs with a shared disk and no store;
 //   - upload throughput: uploadDir of a candidate-shaped folder (MB/s);
 //   - sync throughput: a fresh mirror's full catch-up of that folder (MB/s);
 //   - a local copy (fs.cp) of the same folder, in the same run, for comparison.
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,7 +25,9 @@ import { startNatsServer } from '../stack/nats-server.js';
 import { projectRoot } from '../stack/state-dir.js';
 
 const t00 = Date.now();
-const role = process.argv[2] === '--reader' ? 'reader' : 'writer';
+/** Run as a script (not imported by bench/run.ts): the CLI below, or the reader child. */
+const isMain = process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+const role = isMain && process.argv[2] === '--reader' ? 'reader' : 'writer';
 /** Warnings to stderr; debug lines too with BENCH_DEBUG=1. */
 const quiet = {
   info() {},
@@ -33,7 +39,7 @@ const quiet = {
 
 // ---------------------------------------------------------------- reader mode (child process)
 
-if (process.argv[2] === '--reader') {
+if (isMain && process.argv[2] === '--reader') {
   const [, , , servers, mirrorRoot] = process.argv;
   const archive = await openNatsArchive({
     servers: servers!,
@@ -47,13 +53,13 @@ if (process.argv[2] === '--reader') {
   process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => void archive.close().then(() => process.exit(0)));
-} else {
+} else if (isMain) {
   await main();
 }
 
 // ---------------------------------------------------------------- the benchmark
 
-interface SizeResult {
+export interface SizeResult {
   size: string;
   bytes: number;
   files: number;
@@ -61,9 +67,12 @@ interface SizeResult {
   p99Ms: number;
   maxMs: number;
   uploadCallP50Ms: number;
+  /** The same files copied into another local folder (copyFile + rename): the shared-disk case. */
+  localCopyP50Ms: number;
+  localCopyP99Ms: number;
 }
 
-interface ThroughputResult {
+export interface ThroughputResult {
   what: string;
   files: number;
   mb: number;
@@ -71,13 +80,36 @@ interface ThroughputResult {
   mbPerS: number;
 }
 
+export interface ArchivePropagationResult {
+  server: string;
+  node: string;
+  cores: number;
+  latency: SizeResult[];
+  throughput: ThroughputResult[];
+}
+
+export interface ArchivePropagationOptions {
+  /** Multiplies the file counts (default 1: 60/40/12 files per size, a 65 MB folder). */
+  scale?: number;
+  /** Progress lines (default: none). */
+  say?: (message: string) => void;
+}
+
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const scaleArg = process.argv.indexOf('--scale');
   const scale = scaleArg > 0 ? Number(process.argv[scaleArg + 1]) : 1;
-  const say = (m: string) => {
-    if (!json) process.stderr.write(`${m}\n`);
-  };
+  const result = await measureArchivePropagation({ scale, say: json ? undefined : (m) => process.stderr.write(`${m}\n`) });
+  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else printTables(result.latency, result.throughput);
+}
+
+/**
+ * Starts its own nats-server and a reader process, measures, stops both and removes its files.
+ */
+export async function measureArchivePropagation(options: ArchivePropagationOptions = {}): Promise<ArchivePropagationResult> {
+  const scale = options.scale ?? 1;
+  const say = options.say ?? (() => {});
   const base = await mkdtemp(path.join(os.tmpdir(), 'metaswarm-bench-'));
   const server = await startNatsServer({ storeDir: path.join(base, 'store'), logFile: path.join(base, 'nats.log'), stopGraceMs: 2_000 });
   const writer = await openNatsArchive({ servers: server.url, mirrorRoot: path.join(base, 'writer'), log: quiet });
@@ -118,6 +150,9 @@ async function main(): Promise<void> {
     for (const [label, bytes, n] of sizes) {
       const lat: number[] = [];
       const calls: number[] = [];
+      const local: number[] = [];
+      const localDir = path.join(base, 'local-mirror', String(bytes));
+      await mkdir(localDir, { recursive: true });
       for (let i = 0; i < n; i++) {
         const file = path.join(staging, `${bytes}-${i}`);
         await writeFile(file, randomBytes(bytes));
@@ -127,9 +162,25 @@ async function main(): Promise<void> {
         calls.push(Date.now() - written);
         await seen(name);
         lat.push(visible.get(name)! - written);
+        // The baseline: the same file into another folder on the same disk, published by rename
+        // as the archive's atomic writes do (sub-millisecond, so measured in fractions of a ms).
+        const t0 = process.hrtime.bigint();
+        await copyFile(file, path.join(localDir, `.tmp-${i}`));
+        await rename(path.join(localDir, `.tmp-${i}`), path.join(localDir, `f${i}`));
+        local.push(Number(process.hrtime.bigint() - t0) / 1e6);
       }
-      latency.push({ size: label, bytes, files: n, p50Ms: pct(lat, 50), p99Ms: pct(lat, 99), maxMs: Math.max(...lat), uploadCallP50Ms: pct(calls, 50) });
-      say(`latency ${label}: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms over ${n} files`);
+      latency.push({
+        size: label,
+        bytes,
+        files: n,
+        p50Ms: pct(lat, 50),
+        p99Ms: pct(lat, 99),
+        maxMs: Math.max(...lat),
+        uploadCallP50Ms: pct(calls, 50),
+        localCopyP50Ms: round2(pct(local, 50)),
+        localCopyP99Ms: round2(pct(local, 99)),
+      });
+      say(`latency ${label}: p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms over ${n} files (local copy p50 ${round2(pct(local, 50))} ms)`);
     }
 
     // 2. Throughput on a candidate-shaped folder: many small files, some traces, a few big ones.
@@ -185,9 +236,7 @@ async function main(): Promise<void> {
       await fresh.close();
     }
 
-    const result = { server: 'nats-server (loopback)', node: nodeVersion, cores: os.cpus().length, latency, throughput };
-    if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    else printTables(result.latency, result.throughput);
+    return { server: 'nats-server (loopback)', node: nodeVersion, cores: os.cpus().length, latency, throughput };
   } finally {
     child.stdin?.end();
     await Promise.race([child, new Promise((r) => setTimeout(r, 5_000))]);
@@ -201,9 +250,9 @@ async function main(): Promise<void> {
 function printTables(latency: SizeResult[], throughput: ThroughputResult[]): void {
   const out: string[] = [];
   out.push('propagation latency (written on the writer → visible in the other mirror)');
-  out.push(`  ${'size'.padEnd(8)} ${'files'.padStart(5)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'upload call p50 ms'.padStart(19)}`);
+  out.push(`  ${'size'.padEnd(8)} ${'files'.padStart(5)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)} ${'upload call p50 ms'.padStart(19)} ${'local copy p50/p99 ms'.padStart(22)}`);
   for (const l of latency) {
-    out.push(`  ${l.size.padEnd(8)} ${String(l.files).padStart(5)} ${String(l.p50Ms).padStart(8)} ${String(l.p99Ms).padStart(8)} ${String(l.maxMs).padStart(8)} ${String(l.uploadCallP50Ms).padStart(19)}`);
+    out.push(`  ${l.size.padEnd(8)} ${String(l.files).padStart(5)} ${String(l.p50Ms).padStart(8)} ${String(l.p99Ms).padStart(8)} ${String(l.maxMs).padStart(8)} ${String(l.uploadCallP50Ms).padStart(19)} ${`${l.localCopyP50Ms} / ${l.localCopyP99Ms}`.padStart(22)}`);
   }
   out.push('throughput (same files, same run)');
   for (const t of throughput) out.push(`  ${t.what.padEnd(72)} ${String(t.ms).padStart(7)} ms ${String(t.mbPerS).padStart(8)} MB/s  (${t.files} files, ${t.mb} MB)`);
@@ -217,4 +266,8 @@ function pct(values: number[], p: number): number {
 
 function round(x: number): number {
   return Math.round(x * 10) / 10;
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
 }
