@@ -31,6 +31,8 @@ export interface BenchStack {
   prefix(name: string): string;
   /** Workflow + proposer workers in this process on `prefix`'s queues. */
   startSwarm(prefix: string, opts: { proposerConcurrency: number }): Promise<InProcessSwarm>;
+  /** This process, the Temporal server and the running evaluator processes (bench/cpu.ts). */
+  cpuPids(): number[];
   /** `count` evaluator worker processes on `prefix`'s evaluator queue; resolves once all poll. */
   startEvaluators(prefix: string, opts: EvaluatorProcessOptions): Promise<EvaluatorProcesses>;
   stop(): Promise<void>;
@@ -90,6 +92,7 @@ export async function startBenchStack(o: StartBenchStackOptions): Promise<BenchS
     await bundling;
     const run = randomBytes(3).toString('hex');
     let spawned = 0; // evaluator identities are unique in the run (the pollers check reads them)
+    const evaluatorProcs: EvaluatorProcess[] = [];
     const workers: Array<{ stop(): Promise<void> }> = [];
     closers.push(async () => {
       for (const w of workers.splice(0)) await w.stop();
@@ -100,6 +103,7 @@ export async function startBenchStack(o: StartBenchStackOptions): Promise<BenchS
       address: server.address,
       namespace: server.namespace,
       prefix: (name) => `bench-${run}-${name}`,
+      cpuPids: () => [process.pid, server.pid, ...evaluatorProcs.filter((p) => !p.exited() && p.child.pid !== undefined).map((p) => p.child.pid!)],
       async startSwarm(prefix, opts) {
         const queues = taskQueues(prefix);
         const running = runWorkers(
@@ -120,6 +124,7 @@ export async function startBenchStack(o: StartBenchStackOptions): Promise<BenchS
         const procs = Array.from({ length: opts.count }, () =>
           spawnEvaluator({ ...server, prefix, identity: `${prefix}-evaluator-${spawned++}`, concurrency: opts.concurrency, env: opts.env ?? {}, workDir: o.workDir }),
         );
+        evaluatorProcs.push(...procs);
         let stopped: Promise<void> | undefined;
         const stopAll = () => (stopped ??= Promise.all(procs.map((p) => p.stop())).then(() => undefined));
         workers.push({ stop: stopAll });

@@ -80,6 +80,8 @@ export function runHarness(entry: readonly string[], cwd: string, instance: Benc
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.once('error', reject);
+    // A harness that exits without reading stdin makes the write fail (EPIPE); its exit code says why.
+    child.stdin.on('error', () => undefined);
     child.once('close', (code) => {
       const stdout = Buffer.concat(out).toString('utf8');
       if (code !== 0) return reject(new Error(`${entry.join(' ')} on ${instance.id} in ${cwd} exited ${code}: ${Buffer.concat(err).toString('utf8').slice(-2000)}`));

@@ -20,9 +20,14 @@
 // added latency per candidate = population × (swarm wall − direct wall) / candidates: the same
 // per candidate lane; most of the swarm's cost is per candidate, so more instances per candidate
 // make the per-evaluation figure smaller.
+// CPU per evaluation: the CPU time this process, the Temporal server and the evaluator processes
+// (with the harness and proposer processes they ran) used during each run, per evaluation
+// (bench/cpu.ts; Linux). On 2 shared cores both runs are bound by the CPU share they get, which
+// moves with the others' load; the CPU they cost does not.
 import type { OverheadSizes } from './presets.js';
 import { runLanes } from './direct-runner.js';
 import { byGeneration, runSwarmSearch } from './swarm-run.js';
+import { cpuMeter } from './cpu.js';
 import { pct, round } from './stats.js';
 import type { BenchContext, SwarmTarget } from './context.js';
 import { benchInstances } from './workload.js';
@@ -40,6 +45,8 @@ export interface OverheadResult {
     candidateP99Ms: number;
     /** The evaluateCandidate activity as the candidate workflow timed it. */
     evaluateP50Ms: number;
+    /** CPU milliseconds per evaluation (null where /proc is not there). */
+    cpuMsPerEval: number | null;
   };
   direct: {
     candidates: number;
@@ -52,6 +59,7 @@ export interface OverheadResult {
     /** One candidate's instances, start of the first process to exit of the last. */
     candidateP50Ms: number;
     candidateP99Ms: number;
+    cpuMsPerEval: number | null;
   };
   /** swarm evaluations/s ÷ direct evaluations/s. */
   ratio: number;
@@ -76,17 +84,24 @@ export async function measureOverhead(ctx: BenchContext, target: SwarmTarget, s:
   const lanes = { instances, concurrency: s.instanceConcurrency, validate: false, env: { BENCH_LOG_DIR: ctx.directLogDir } };
   const expected = s.maxCandidates + s.population;
   ctx.say(`1/4 overhead: direct subprocesses before the swarm, ${expected} candidates`);
+  const pids = ctx.stack.cpuPids();
+  let cpu = await cpuMeter(pids);
   const before = await runLanes(
     Array.from({ length: expected }, (_, i) => ({ id: `before-${i}`, harnessDir: seeds[i % seeds.length]! })),
     s.population,
     lanes,
   );
+  const beforeCpu = await cpu.since();
+  cpu = await cpuMeter(pids);
   ctx.say(`1/4 overhead: swarm search, ${s.population} lineages × ${s.instanceConcurrency} instances at once, ${s.maxCandidates + s.population} candidates × ${s.instances} instances of ${s.sleepMs} ms`);
   const swarm = await runSwarmSearch(ctx.stack.client, spec, target.queues);
+  const swarmCpu = await cpu.since();
   const evaluated = swarm.candidates.filter((c) => c.instances > 0).sort(byGeneration);
 
   ctx.say(`1/4 overhead: direct subprocesses after the swarm, the same ${evaluated.length} harness folders`);
+  cpu = await cpuMeter(pids);
   const after = await runLanes(evaluated, s.population, lanes);
+  const afterCpu = await cpu.since();
   // Both runs together (the same count when no candidate failed: then this is the mean wall).
   const directRate = (before.evaluations + after.evaluations) / ((before.wallMs + after.wallMs) / 1000);
   const direct = {
@@ -110,6 +125,7 @@ export async function measureOverhead(ctx: BenchContext, target: SwarmTarget, s:
       candidateP50Ms: pct(totals, 50),
       candidateP99Ms: pct(totals, 99),
       evaluateP50Ms: pct(evaluates, 50),
+      cpuMsPerEval: swarmCpu === undefined ? null : round((swarmCpu * 1000) / Math.max(1, swarm.evaluations), 1),
     },
     direct: {
       candidates: evaluated.length,
@@ -120,6 +136,8 @@ export async function measureOverhead(ctx: BenchContext, target: SwarmTarget, s:
       evalsPerSec: round(directRate, 2),
       candidateP50Ms: Math.round(pct(direct.candidateMs, 50)),
       candidateP99Ms: Math.round(pct(direct.candidateMs, 99)),
+      cpuMsPerEval:
+        beforeCpu === undefined || afterCpu === undefined ? null : round(((beforeCpu + afterCpu) * 1000) / (before.evaluations + after.evaluations), 1),
     },
     ratio: round(swarmRate / directRate, 3),
     addedLatencyPerEvalMs: round((slots * (swarm.wallMs - direct.wallMs)) / Math.max(1, swarm.evaluations), 1),

@@ -24,6 +24,7 @@ export interface BenchResult {
 
 const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const x = (r: number) => `${r.toFixed(2)}x`;
+const signed = (n: number) => (n >= 0 ? `+${n}` : String(n));
 
 export function renderTable(r: BenchResult): string {
   const t = new Table({ head: ['', 'measured', 'baseline', 'ratio'], style: { head: [], border: [] } });
@@ -39,7 +40,10 @@ export function renderTable(r: BenchResult): string {
       ['evaluations/s', o.swarm.evalsPerSec, o.direct.evalsPerSec, x(o.ratio)],
       ['evaluations, wall', `${o.swarm.evaluations}, ${sec(o.swarm.wallMs)}`, `${o.direct.evaluations}, ${sec(o.direct.wallMs)}`, ''],
       ['candidate latency p50 / p99', `${o.swarm.candidateP50Ms} / ${o.swarm.candidateP99Ms} ms`, `${o.direct.candidateP50Ms} / ${o.direct.candidateP99Ms} ms`, ''],
-      ['added latency per evaluation / per candidate', `+${o.addedLatencyPerEvalMs} ms / +${o.addedLatencyPerCandidateMs} ms`, '', ''],
+      ...(o.swarm.cpuMsPerEval !== null && o.direct.cpuMsPerEval !== null
+        ? [['CPU per evaluation (all processes)', `${o.swarm.cpuMsPerEval} ms`, `${o.direct.cpuMsPerEval} ms`, x(o.swarm.cpuMsPerEval / o.direct.cpuMsPerEval)]]
+        : []),
+      ['added latency per evaluation / per candidate', `${signed(o.addedLatencyPerEvalMs)} ms / ${signed(o.addedLatencyPerCandidateMs)} ms`, '', ''],
     );
   }
   if (r.utilization) {

@@ -54,7 +54,7 @@ export async function measureScaling(ctx: BenchContext, target: GrowableTarget, 
       maxCandidates: s.maxCandidates,
       archive: ctx.archiveDir,
     });
-    ctx.say(`3/4 scaling: ${workers} evaluator process(es) × ${s.perProcessConcurrency} evaluations at once, ${s.maxCandidates + s.population} candidates × ${s.instances} instances of ${s.sleepMs} ms`);
+    ctx.say(`3/4 scaling: ${workers} evaluator process(es), evaluations at once per process: ${s.perProcessConcurrency}; ${s.maxCandidates + s.population} candidates × ${s.instances} instances of ${s.sleepMs} ms`);
     const run = await runSwarmSearch(ctx.stack.client, spec, target.queues);
     runs.push({
       workers,
