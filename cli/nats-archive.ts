@@ -4,9 +4,8 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { openNatsArchive, type NatsArchive } from '../shared-fs/nats/index.js';
-import { claimMirrorDir, configuredNats, type NatsCliOptions } from '../stack/nats-config.js';
+import { claimMirrorDir, findNats, type NatsCliOptions } from '../stack/nats-config.js';
 import { startNatsServer, type NatsServer } from '../stack/nats-server.js';
-import { readLiveStack } from '../stack/stack-file.js';
 
 export interface ProcessNatsArchive {
   archive: NatsArchive;
@@ -29,12 +28,8 @@ export async function openProcessNatsArchive(opts: {
     cleanups.length = 0;
   };
   try {
-    let conn = configuredNats(opts.cli);
+    let conn = await findNats(opts.cli);
     let embedded: NatsServer | undefined;
-    if (!conn) {
-      const live = await readLiveStack();
-      if (live?.natsUrl) conn = { servers: live.natsUrl, ...(opts.cli?.bucket ? { bucket: opts.cli.bucket } : {}) };
-    }
     if (!conn) {
       if (!opts.allowEmbedded) {
         throw new Error('no NATS for the archive: set NATS_URL (or --nats-url), or start `npx metaswarm up --archive nats` in this project');

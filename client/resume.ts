@@ -2,8 +2,7 @@
 // stopped, from its archive: what finished is kept (not re-run), the rest goes on under the same
 // search id with the same spec and budget.
 import type { Client } from '@temporalio/client';
-import { configuredNats } from '../stack/nats-config.js';
-import { readLiveStack } from '../stack/stack-file.js';
+import { findNats } from '../stack/nats-config.js';
 import { rebuildState } from '../workflows/rebuild-state.js';
 import type { searchWorkflow } from '../workflows/search.js';
 import type { RetryRequest, SearchState, SearchStatus, TaskQueues } from '../workflows/search-types.js';
@@ -51,11 +50,7 @@ export async function recordsSourceOf(searchId: string, memo: Record<string, unk
   const root = archiveRoot ?? (memo?.archive as string | undefined);
   if (!root) throw new Error(`search ${searchId} does not say where its archive is: pass --archive <dir>`);
   if (memo?.archiveBackend !== 'nats' || archiveRoot) return { kind: 'folder', root };
-  let conn = configuredNats();
-  if (!conn) {
-    const live = await readLiveStack();
-    if (live?.natsUrl) conn = { servers: live.natsUrl };
-  }
+  const conn = await findNats();
   if (!conn) throw new Error(`search ${searchId} keeps its archive in NATS: set NATS_URL (or run where \`metaswarm up --archive nats\` runs), or pass --archive <dir> with a pulled copy`);
   const bucket = memo.bucket as string | undefined;
   return { kind: 'nats', root, conn: { ...conn, ...(bucket ? { bucket } : {}) } };

@@ -6,6 +6,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { NatsConnectOptions } from '../shared-fs/nats/index.js';
 import { isProcessAlive } from './liveness.js';
+import { readLiveStack } from './stack-file.js';
 import { resolveStateDir } from './state-dir.js';
 
 export const NATS_ENV = {
@@ -56,6 +57,17 @@ export function configuredNats(opts: NatsCliOptions = {}, env: NodeJS.ProcessEnv
     ...(Object.keys(tls).length ? { tls } : {}),
     ...(bucket ? { bucket } : {}),
   };
+}
+
+/**
+ * The NATS to use: flags and env (configuredNats), else the one the running `metaswarm up`
+ * stack started (stack.json), else undefined.
+ */
+export async function findNats(opts: NatsCliOptions = {}, env: NodeJS.ProcessEnv = process.env): Promise<(NatsConnectOptions & { bucket?: string }) | undefined> {
+  const conn = configuredNats(opts, env);
+  if (conn) return conn;
+  const live = await readLiveStack();
+  return live?.natsUrl ? { servers: live.natsUrl, ...(opts.bucket ? { bucket: opts.bucket } : {}) } : undefined;
 }
 
 /** `--archive nats` or METASWARM_ARCHIVE=nats. */

@@ -28,16 +28,22 @@ export interface WorkerOptions {
    * archive backend is `nats`. Owned by the caller (closed after the workers drain).
    */
   natsArchive?: NatsArchive;
+  /** Workflow code for the workflow role (tests run probe workflows); default workflows/index.ts. */
+  workflowsPath?: string;
   /** Replaces activity implementations by name (tests use it to inject failures around the real ones). */
   activityOverrides?: Partial<typeof archiveActivities & typeof proposerActivities & typeof evaluatorActivities>;
 }
 
-const workflowsPath = createRequire(import.meta.url).resolve('../workflows/index.ts');
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+const defaultWorkflowsPath = createRequire(import.meta.url).resolve('../workflows/index.ts');
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
 /** The workflow code is bundled once per process, however many workers start. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: workflowInterceptorModules(), logger: quietBundlerLogger });
+export function workflowBundle(workflowsPath = defaultWorkflowsPath): Promise<WorkflowBundleWithSourceMap> {
+  let bundle = bundles.get(workflowsPath);
+  if (!bundle) {
+    bundle = bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: workflowInterceptorModules(), logger: quietBundlerLogger });
+    bundles.set(workflowsPath, bundle);
+  }
   return bundle;
 }
 
@@ -77,7 +83,7 @@ export async function createWorkers(opts: WorkerOptions): Promise<Worker[]> {
       await Worker.create({
         ...common,
         taskQueue: opts.queues.workflows,
-        workflowBundle: await workflowBundle(),
+        workflowBundle: await workflowBundle(opts.workflowsPath),
         activities: { ...activities.archive, ...pick(opts.activityOverrides, archiveActivities) },
       }),
     );

@@ -1,8 +1,7 @@
 // `metaswarm archive pull <search-id> <dir>`: the whole archive of a search from NATS into any
 // folder (a laptop, a notebook), incrementally: a second pull downloads only what changed.
 import { pullArchive } from '../../shared-fs/nats/index.js';
-import { configuredNats, type NatsCliOptions } from '../../stack/nats-config.js';
-import { readLiveStack } from '../../stack/stack-file.js';
+import { findNats, type NatsCliOptions } from '../../stack/nats-config.js';
 import type { CommandContext } from '../command-context.js';
 import { printJson } from '../json-output.js';
 
@@ -12,11 +11,7 @@ export async function archivePullCommand(
   dir: string,
   opts: NatsCliOptions & { json?: boolean },
 ): Promise<void> {
-  let conn = configuredNats(opts);
-  if (!conn) {
-    const live = await readLiveStack();
-    if (live?.natsUrl) conn = { servers: live.natsUrl, ...(opts.bucket ? { bucket: opts.bucket } : {}) };
-  }
+  const conn = await findNats(opts);
   if (!conn) throw new Error('no NATS to pull from: set NATS_URL (or --nats-url), or run it where `npx metaswarm up --archive nats` runs');
   const report = await pullArchive({ ...conn, searchId, dir, log: ctx.log });
   if (opts.json) printJson(report);

@@ -1,12 +1,10 @@
-// Shared pieces of the telemetry tests: workers built with the telemetry options the way
-// workers/create-workers.ts is meant to build them, and a reader for Prometheus text.
+// Shared pieces of the telemetry tests: workers built by workers/create-workers.ts (so the tests
+// check its telemetry wiring), running probe workflows, and a reader for Prometheus text.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { archiveActivities } from '../../activities/archive-activities.js';
-import { evaluatorActivities } from '../../activities/evaluator-activities.js';
-import { workerTelemetry, workflowInterceptorModules } from '../../telemetry/interceptors.js';
+import { createWorkers, runWorkers } from '../../workers/create-workers.js';
 import { taskQueues } from '../../workers/task-queues.js';
 import type { TaskQueues } from '../../workflows/search-types.js';
 
@@ -17,49 +15,29 @@ export interface TelemetrySwarm {
   shutdown(): Promise<void>;
 }
 
-/** A workflow worker (probe workflows + archive activities) and an evaluator worker, telemetry on. */
+/** A workflow worker (probe workflows + archive activities) and an evaluator worker, built by createWorkers (telemetry on). */
 export async function startTelemetrySwarm(): Promise<TelemetrySwarm> {
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
-  const namespace = inject('temporalNamespace');
   const queues = taskQueues(`telemetry-${randomBytes(4).toString('hex')}`);
-  const workflowBundle = await bundleWorkflowCode({
+  const workers = await createWorkers({
+    connection,
+    namespace: inject('temporalNamespace'),
+    roles: ['workflow', 'evaluator'],
+    queues,
+    evaluatorConcurrency: 2,
     workflowsPath: path.join(import.meta.dirname, 'probe-workflows.ts'),
-    workflowInterceptorModules: workflowInterceptorModules(),
-    logger: silentBundlerLogger,
   });
-  const common = { connection, namespace, maxHeartbeatThrottleInterval: '3s', ...workerTelemetry() };
-  const workers = [
-    await Worker.create({ ...common, taskQueue: queues.workflows, workflowBundle, activities: archiveActivities }),
-    await Worker.create({ ...common, taskQueue: queues.evaluators, activities: evaluatorActivities, maxConcurrentActivityTaskExecutions: 2 }),
-  ];
-  const done = Promise.all(workers.map((w) => w.run()));
+  const running = runWorkers(workers);
   let stopped: Promise<void> | undefined;
   return {
     queues,
     workers,
     shutdown() {
-      stopped ??= (async () => {
-        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-        await done;
-        await connection.close();
-      })();
+      stopped ??= running.shutdown().then(() => connection.close());
       return stopped;
     },
   };
 }
-
-const silentBundlerLogger = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn(message: string) {
-    process.stderr.write(`workflow bundler: ${message}\n`);
-  },
-  error(message: string) {
-    process.stderr.write(`workflow bundler: ${message}\n`);
-  },
-};
 
 export interface Sample {
   name: string;
