@@ -3,8 +3,8 @@
 // retried activity converges on the same files.
 import { ApplicationFailure } from '@temporalio/activity';
 import { cp, rm, stat } from 'node:fs/promises';
-import type { SummaryLine } from '../contract/candidate.js';
 import { relativeTo, type ArchiveStore } from '../shared-fs/archive-store.js';
+import { withAppendedLine, withReplacedLine } from '../shared-fs/summary-file.js';
 import { localArchiveAccess, type ArchiveAccess } from './archive-access.js';
 import type { ArchiveActivities, ArchiveRef, RecordInput } from './types.js';
 
@@ -53,36 +53,3 @@ export function createArchiveActivities(access: ArchiveAccess): ArchiveActivitie
 
 /** The activities of workers without NATS (tests wrap these to inject failures). */
 export const archiveActivities: ArchiveActivities = createArchiveActivities(localArchiveAccess);
-
-const lineId = (l: string): string | undefined => {
-  try {
-    return (JSON.parse(l) as { id?: string }).id;
-  } catch {
-    return undefined; // a line torn by a crash
-  }
-};
-
-/**
- * summary.jsonl with `line` appended, or null (no change) when a line for the same candidate is
- * already there (a retry after a write that succeeded). A line torn by a crash mid-write is cut off.
- */
-export function withAppendedLine(content: string, line: SummaryLine): string | null {
-  const complete = content.length > 0 && !content.endsWith('\n') ? content.slice(0, content.lastIndexOf('\n') + 1) : content;
-  const already = complete.split('\n').some((l) => l && lineId(l) === line.id);
-  if (already) return complete === content ? null : complete;
-  return complete + JSON.stringify(line) + '\n';
-}
-
-/** summary.jsonl with `line` in place of the candidate's earlier line (a retried candidate). */
-export function withReplacedLine(content: string, line: SummaryLine): string {
-  const kept = content.split('\n').filter((l) => l && lineId(l) !== undefined && lineId(l) !== line.id);
-  return [...kept, JSON.stringify(line)].join('\n') + '\n';
-}
-
-/** Candidate ids in summary.jsonl, in order. */
-export function summaryIds(content: string): string[] {
-  return content.split('\n').flatMap((l) => {
-    const id = l ? lineId(l) : undefined;
-    return id ? [id] : [];
-  });
-}

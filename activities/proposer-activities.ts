@@ -14,7 +14,8 @@ import { outputHarnessDir, outputProposalDir, type ProposalRequest } from '../pr
 import { seedFromId } from '../proposers/seed.js';
 import type { ArchiveStore } from '../shared-fs/archive-store.js';
 import { DEFAULT_ARCHIVE_WAIT_SEC, awaitCandidatesOrRetry, localArchiveAccess, type ArchiveAccess } from './archive-access.js';
-import { rel, summaryIds } from './archive-activities.js';
+import { rel } from './archive-activities.js';
+import { summaryIds } from '../shared-fs/summary-file.js';
 import { nonRetryableOnSpecError } from './evaluator-activities.js';
 import { withHeartbeat } from './heartbeat.js';
 import type { ProposeInput, ProposerActivities } from './types.js';

@@ -4,6 +4,7 @@
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SummaryLine } from '../contract/candidate.js';
+import { parseSummaryLines } from '../shared-fs/summary-file.js';
 import type { SearchSpec } from '../contract/spec.js';
 import { ArchiveLayout } from '../shared-fs/archive-layout.js';
 import { readObject } from '../shared-fs/nats/bucket-reader.js';
@@ -32,7 +33,7 @@ export async function readSearchRecords(searchId: string, source: RecordsSource)
     return {
       root: layout.root,
       resolved: JSON.parse(searchJson) as SearchRecords['resolved'],
-      lines: parseSummary(await readFile(layout.summaryJsonl, 'utf8').catch(() => '')),
+      lines: parseSummaryLines(await readFile(layout.summaryJsonl, 'utf8').catch(() => '')),
       hasHarness: async (id) => (await Promise.all(harnessFiles(id).map((f) => access(f).then(() => true, () => false)))).some(Boolean),
     };
   }
@@ -41,7 +42,7 @@ export async function readSearchRecords(searchId: string, source: RecordsSource)
     const read = async (abs: string) => (await readObject(bucket, rel(abs)))?.data.toString('utf8') ?? null;
     const searchJson = await read(layout.searchJson);
     if (searchJson === null) throw new Error(`the NATS archive (bucket ${bucket.bucket} on ${bucket.servers}) holds no ${rel(layout.searchJson)}`);
-    const lines = parseSummary((await read(layout.summaryJsonl)) ?? '');
+    const lines = parseSummaryLines((await read(layout.summaryJsonl)) ?? '');
     const withHarness = new Set<string>();
     for (const l of lines) {
       for (const f of harnessFiles(l.id)) {
@@ -58,17 +59,4 @@ export async function readSearchRecords(searchId: string, source: RecordsSource)
   } finally {
     await bucket.nc.close().catch(() => undefined);
   }
-}
-
-function parseSummary(text: string): SummaryLine[] {
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as SummaryLine];
-      } catch {
-        return []; // a line torn by a crash
-      }
-    });
 }
